@@ -1,0 +1,167 @@
+"""Unmanaged models of the OFN tables the portal reads, with only the columns it reads.
+
+They mirror `instances/sql/replica_schema.sql`. They are read through a replica
+alias (`Model.objects.using(instance.replica_alias)`) and refuse every kind of write
+before any SQL is sent; on PostgreSQL the replica session is read-only as a second
+guard. `instances.replicas.required_columns()` is derived from these classes, so
+`check_replica` always checks exactly what the portal reads.
+"""
+
+from django.db import models
+
+from portal.exceptions import ReplicaWriteRefused
+
+from ..fields import UTCDateTimeField
+
+SHOP_SELLS = ("own", "any")
+TURNOVER_STATES = ("complete", "resumed")
+
+
+def _refuse(model, operation: str):
+    raise ReplicaWriteRefused(
+        f"{operation} on OFN table {model._meta.db_table} refused: OFN replicas are "
+        "read-only for the portal."
+    )
+
+
+class ReadOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        _refuse(self.model, "update()")
+
+    def _update(self, values):
+        _refuse(self.model, "update()")
+
+    def delete(self):
+        _refuse(self.model, "delete()")
+
+    def _raw_delete(self, using):
+        _refuse(self.model, "delete()")
+
+    def create(self, **kwargs):
+        _refuse(self.model, "create()")
+
+    def get_or_create(self, defaults=None, **kwargs):
+        _refuse(self.model, "get_or_create()")
+
+    def update_or_create(self, defaults=None, create_defaults=None, **kwargs):
+        _refuse(self.model, "update_or_create()")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        _refuse(self.model, "bulk_create()")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        _refuse(self.model, "bulk_update()")
+
+    async def aupdate(self, **kwargs):
+        _refuse(self.model, "update()")
+
+    async def adelete(self):
+        _refuse(self.model, "delete()")
+
+    async def acreate(self, **kwargs):
+        _refuse(self.model, "create()")
+
+
+class OfnModel(models.Model):
+    """Base of every OFN table: unmanaged, read-only, routed to a replica alias."""
+
+    objects = ReadOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        managed = False
+
+    def save(self, *args, **kwargs):
+        _refuse(self, "save()")
+
+    def save_base(self, *args, **kwargs):
+        _refuse(self, "save()")
+
+    def delete(self, *args, **kwargs):
+        _refuse(self, "delete()")
+
+    async def asave(self, *args, **kwargs):
+        _refuse(self, "save()")
+
+    async def adelete(self, *args, **kwargs):
+        _refuse(self, "delete()")
+
+
+class SpreeUser(OfnModel):
+    email = models.CharField(max_length=255, null=True)
+    created_at = UTCDateTimeField()
+
+    class Meta(OfnModel.Meta):
+        db_table = "spree_users"
+
+
+class Enterprise(OfnModel):
+    name = models.CharField(max_length=255, null=True)
+    permalink = models.CharField(max_length=255)
+    owner_id = models.IntegerField()
+    sells = models.CharField(max_length=255)
+    # Nullable in OFN; OFN tests it with IS TRUE, so NULL means "not a producer".
+    is_primary_producer = models.BooleanField(null=True)
+    visible = models.CharField(max_length=255)
+    external_billing_id = models.CharField(max_length=128, null=True)
+    created_at = UTCDateTimeField()
+
+    class Meta(OfnModel.Meta):
+        db_table = "enterprises"
+
+    @property
+    def category(self) -> str:
+        """OFN's category names (data-model.md 7.1), plus "unactivated"."""
+        producer = self.is_primary_producer is True
+        if self.sells == "unspecified":
+            return "unactivated"
+        if producer:
+            return {"any": "producer_hub", "own": "producer_shop"}.get(
+                self.sells, "producer"
+            )
+        return "hub" if self.sells in SHOP_SELLS else "hub_profile"
+
+
+class Customer(OfnModel):
+    enterprise_id = models.IntegerField()
+    created_at = UTCDateTimeField()
+
+    class Meta(OfnModel.Meta):
+        db_table = "customers"
+
+
+class OrderCycle(OfnModel):
+    coordinator_id = models.IntegerField()
+    orders_open_at = UTCDateTimeField(null=True)
+    orders_close_at = UTCDateTimeField(null=True)
+
+    class Meta(OfnModel.Meta):
+        db_table = "order_cycles"
+
+
+class Order(OfnModel):
+    number = models.CharField(max_length=15, null=True)
+    distributor_id = models.IntegerField(null=True)
+    state = models.CharField(max_length=255, null=True)
+    completed_at = UTCDateTimeField(null=True)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    item_total = models.DecimalField(max_digits=10, decimal_places=2)
+    included_tax_total = models.DecimalField(max_digits=10, decimal_places=2)
+    additional_tax_total = models.DecimalField(max_digits=10, decimal_places=2)
+    customer_id = models.IntegerField(null=True)
+
+    class Meta(OfnModel.Meta):
+        db_table = "spree_orders"
+
+
+class Version(OfnModel):
+    """PaperTrail rows; for enterprises `object` is the YAML of the prior row."""
+
+    item_type = models.CharField(max_length=255)
+    item_id = models.IntegerField()
+    event = models.CharField(max_length=255)
+    object = models.TextField(null=True)
+    created_at = UTCDateTimeField(null=True)
+
+    class Meta(OfnModel.Meta):
+        db_table = "versions"
