@@ -126,12 +126,14 @@ def shop_lines(*, terms: PlanTerms, shop: ShopMonth) -> list[LineDraft]:
             )
         )
     if terms.monthly_cap is not None and exact_total > terms.monthly_cap * share:
-        # The capped total is the rounded cap, whatever the rounding of the lines.
+        # The capped total is the rounded cap, whatever the rounding of the lines; a
+        # cap only ever lowers a charge, even when the lines rounded below it.
         cap = quantize(terms.monthly_cap * share, currency)
         reduction = cap - sum((line.amount for line in lines), ZERO)
-        cap_text = _money(terms.monthly_cap, currency)
-        rule = f"Charges capped at {cap_text} per month{_days_note(shop)}."
-        lines.append(LineDraft(Component.CAP, "Monthly cap", rule, reduction))
+        if reduction < 0:
+            cap_text = _money(terms.monthly_cap, currency)
+            rule = f"Charges capped at {cap_text} per month{_days_note(shop)}."
+            lines.append(LineDraft(Component.CAP, "Monthly cap", rule, reduction))
     return lines
 
 

@@ -18,7 +18,7 @@ from instances.models import Enterprise, Instance, Order, SpreeUser, Version
 from instances.models.ofn import SHOP_SELLS, TURNOVER_STATES
 from instances.replicas import register_replica, replica_errors
 from portal.exceptions import BillingError
-from portal.money import ZERO
+from portal.money import ZERO, ofn_column_sum
 from portal.periods import Month, day_range_utc, local_date, month_bounds_utc
 
 from .models import BillingRun, Invoice, PricingPlan, TurnoverBasis
@@ -32,6 +32,7 @@ def pricing_plan_for_month(*, instance: Instance, month: Month) -> PricingPlan:
         PricingPlan.objects.filter(
             instance=instance, effective_from__lte=month.first_day
         )
+        .select_related("instance")
         .order_by("-effective_from", "-id")
         .first()
     )
@@ -103,18 +104,21 @@ def shop_records(*, instance: Instance, month: Month) -> list[ShopRecord]:
     """Every enterprise that was a shop on some local day of `month`, by id."""
     alias = register_replica(instance)
     _, end = month_bounds_utc(month, instance.time_zone)
-    changed_ids = Version.objects.using(alias).filter(
-        item_type="Enterprise", event="update", created_at__lt=end
+    # The whole history, not only the part before the month ends: a version written
+    # later still tells what `sells` was during the month (each row holds the value
+    # before its change), so re-billing an old month gives the same shops.
+    changes = Version.objects.using(alias).filter(
+        item_type="Enterprise", event="update", created_at__isnull=False
     )
     with replica_errors(instance):
         enterprises = list(
             Enterprise.objects.using(alias)
             .filter(created_at__lt=end)
-            .filter(Q(sells__in=SHOP_SELLS) | Q(id__in=changed_ids.values("item_id")))
+            .filter(Q(sells__in=SHOP_SELLS) | Q(id__in=changes.values("item_id")))
             .order_by("id")
         )
         history = defaultdict(list)
-        for row in changed_ids.order_by("item_id", "created_at", "id").values_list(
+        for row in changes.order_by("item_id", "created_at", "id").values_list(
             "item_id", "created_at", "object"
         ):
             match = _SELLS_BEFORE.search(row[2] or "")
@@ -213,7 +217,9 @@ def shop_sales(
     with replica_errors(instance):
         return {
             row["distributor_id"]: ShopSales(
-                row["turnover"], row["order_count"], row["last_order_at"]
+                ofn_column_sum(row["turnover"]),
+                row["order_count"],
+                row["last_order_at"],
             )
             for row in rows
             if row["order_count"]

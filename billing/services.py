@@ -10,8 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from instances.models import Instance
+from instances.replicas import replica_errors
 from portal.audit import audit_record
-from portal.periods import Month
+from portal.periods import Month, local_date
 
 from . import engine, selectors
 from .models import BillingRun, Invoice, InvoiceLine, PricingPlan
@@ -44,8 +45,6 @@ def _billable_days(shop, *, trial_days: int, time_zone: str):
     """A shop's billable local days: its shop days from the end of its trial on."""
     if not trial_days or shop.became_shop_at is None:
         return shop.shop_days, None
-    from portal.periods import local_date
-
     trial_ends_on = local_date(shop.became_shop_at, time_zone) + dt.timedelta(
         trial_days
     )
@@ -143,7 +142,10 @@ def billing_run_execute(*, instance: Instance, month: Month, actor=None) -> Bill
     invoices that are no longer drafts are never touched.
     """
     plan = selectors.pricing_plan_for_month(instance=instance, month=month)
-    subjects = billing_compute(instance=instance, month=month, plan=plan)
+    # The selectors already translate their errors; this also covers any replica
+    # access added later, so a failing replica is always a ReplicaError here.
+    with replica_errors(instance):
+        subjects = billing_compute(instance=instance, month=month, plan=plan)
     terms = plan_terms(plan)
     try:
         with transaction.atomic():

@@ -8,7 +8,8 @@ class UTCDateTimeField(models.DateTimeField):
 
     Values read from the replica come back aware (UTC), and aware values written into a
     lookup are turned into naive UTC, so the comparison happens in the column's own type
-    whatever the session or process zone (rule 1 of the billing rules).
+    whatever the session or process zone (rule 1 of the billing rules). Naive values
+    and plain dates are refused: Django would read them in the process zone.
     """
 
     def from_db_value(self, value, expression, connection):
@@ -16,6 +17,17 @@ class UTCDateTimeField(models.DateTimeField):
             value = dt.datetime.fromisoformat(value)
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
+        return value
+
+    def get_prep_value(self, value):
+        value = models.Field.get_prep_value(self, value)
+        if value is not None and (
+            not isinstance(value, dt.datetime) or value.tzinfo is None
+        ):
+            raise TypeError(
+                f"OFN timestamp {self.name} compared with {value!r}: use an aware "
+                "datetime (portal.periods gives local bounds as UTC instants)."
+            )
         return value
 
     def get_db_prep_value(self, value, connection, prepared=False):

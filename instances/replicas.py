@@ -10,13 +10,14 @@ cause and never include the replica's credentials.
 import contextlib
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import environ
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from portal.exceptions import (
     InvalidInput,
+    PortalError,
     ReplicaError,
     ReplicaSchemaMismatch,
     ReplicaUnavailable,
@@ -66,9 +67,12 @@ def replica_database_settings(instance: Instance) -> dict:
             "postgresql://user:password@host:5432/dbname or sqlite:////path/file.sqlite3."
         ) from None
     engine = config.get("ENGINE", "")
+    # Always present, as in the configured settings, so register_replica can tell an
+    # unchanged target from a new one.
+    config.setdefault("OPTIONS", {})
     if engine == "django.db.backends.postgresql":
         timeout = int(instance.statement_timeout_ms)
-        config.setdefault("OPTIONS", {}).update(
+        config["OPTIONS"].update(
             {
                 "options": (
                     "-c default_transaction_read_only=on "
@@ -117,14 +121,35 @@ def _same_target(existing: dict, wanted: dict) -> bool:
     return all(existing.get(key) == wanted.get(key) for key in keys)
 
 
-def describe_database_error(instance: Instance, error: Exception) -> str:
+def _secrets(instance: Instance) -> list[str]:
+    """The replica URL and its password, to be kept out of every message."""
+    try:
+        url = instance.resolved_replica_url()
+    except PortalError:
+        return []
+    password = urlsplit(url).password or ""
+    return [text for text in (url, password, unquote(password)) if text]
+
+
+def describe_database_error(instance: Instance, error: Exception, kind: str) -> str:
     """One line naming the instance and the cause, without credentials."""
-    cause = (
-        str(error).strip().splitlines()[0]
-        if str(error).strip()
-        else type(error).__name__
-    )
-    return f"Instance {instance.slug}: replica error: {cause}"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    cause = lines[0] if lines else type(error).__name__
+    for secret in sorted(_secrets(instance), key=len, reverse=True):
+        cause = cause.replace(secret, "***")
+    return f"Instance {instance.slug}: replica {kind}: {cause}"
+
+
+# PostgreSQL's undefined_column, undefined_table and undefined_function.
+_SCHEMA_SQLSTATES = {"42703", "42P01", "42883"}
+
+
+def _is_schema_error(error: DatabaseError) -> bool:
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _SCHEMA_SQLSTATES
+    text = str(error)
+    return "no such column" in text or "no such table" in text
 
 
 @contextlib.contextmanager
@@ -135,16 +160,13 @@ def replica_errors(instance: Instance):
     except ReplicaError:
         raise
     except DatabaseError as error:
-        text = str(error)
-        if (
-            "does not exist" in text
-            or "no such column" in text
-            or "no such table" in text
-        ):
+        if _is_schema_error(error):
             raise ReplicaSchemaMismatch(
-                describe_database_error(instance, error)
+                describe_database_error(instance, error, "schema mismatch")
             ) from error
-        raise ReplicaUnavailable(describe_database_error(instance, error)) from error
+        raise ReplicaUnavailable(
+            describe_database_error(instance, error, "unavailable")
+        ) from error
 
 
 @dataclass(frozen=True)

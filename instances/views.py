@@ -1,6 +1,6 @@
 from django.views.generic import TemplateView
 
-from billing.selectors import billing_run_list
+from billing.page_selectors import billing_run_summary_list
 from portal.tenancy import InstanceScopedMixin
 
 
@@ -8,5 +8,5 @@ class InstanceDetailView(InstanceScopedMixin, TemplateView):
     template_name = "instances/detail.html"
 
     def get_context_data(self, **kwargs):
-        runs = billing_run_list(instance=self.instance)
+        runs = billing_run_summary_list(instance=self.instance)
         return super().get_context_data(runs=runs, **kwargs)

@@ -27,3 +27,11 @@ class ReplicaWriteRefused(PortalError):
 
 class BillingError(PortalError):
     """A billing run or invoice operation cannot proceed."""
+
+
+class PdfRenderError(PortalError):
+    """A PDF could not be rendered: an asset was refused or missing, or fonts lack."""
+
+
+class WrongDatabase(PortalError):
+    """An OFN model was queried without its replica alias (a programming error)."""

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from .exceptions import InvalidInput
 
 UTC = dt.UTC
-_MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only: `\d` would also accept other scripts' digits, which int() reads.
+_MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -28,7 +29,7 @@ class Month:
     def parse(cls, text: str) -> "Month":
         """Read `YYYY-MM`; anything else is an InvalidInput saying what is expected."""
         match = _MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
-        if not match or not 1 <= int(match.group(2)) <= 12:
+        if not match or not 1 <= int(match.group(2)) <= 12 or match.group(1) == "0000":
             raise InvalidInput(
                 f"Month {text!r} is not valid: write it as YYYY-MM, e.g. 2026-05."
             )

@@ -47,11 +47,10 @@ class Replica:
             "currency": "GBP",
             "time_zone": "Europe/London",
             "invoice_prefix": slug.upper().replace("-", ""),
+            "replica_url": self.url,
+            **fields,
         }
-        defaults.update(fields)
-        instance, _ = Instance.objects.update_or_create(
-            slug=slug, defaults={**defaults, "replica_url": self.url}
-        )
+        instance, _ = Instance.objects.update_or_create(slug=slug, defaults=defaults)
         return instance
 
     def commit(self) -> None:

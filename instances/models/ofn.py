@@ -9,9 +9,10 @@ guard. `instances.replicas.required_columns()` is derived from these classes, so
 
 from django.db import models
 
-from portal.exceptions import ReplicaWriteRefused
+from portal.exceptions import ReplicaWriteRefused, WrongDatabase
 
 from ..fields import UTCDateTimeField
+from ..routers import is_replica_alias
 
 SHOP_SELLS = ("own", "any")
 TURNOVER_STATES = ("complete", "resumed")
@@ -25,6 +26,18 @@ def _refuse(model, operation: str):
 
 
 class ReadOnlyQuerySet(models.QuerySet):
+    @property
+    def db(self):
+        # Without .using(replica_alias) Django would fall back on `default`, where OFN
+        # tables do not exist; say what is missing instead of a "no such table".
+        alias = super().db
+        if not is_replica_alias(alias):
+            raise WrongDatabase(
+                f"OFN table {self.model._meta.db_table} read on database {alias!r}: "
+                "read OFN models with .using(instance.replica_alias)."
+            )
+        return alias
+
     def update(self, **kwargs):
         _refuse(self.model, "update()")
 
@@ -52,6 +65,9 @@ class ReadOnlyQuerySet(models.QuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         _refuse(self.model, "bulk_update()")
 
+    def _insert(self, objs, fields, *args, **kwargs):
+        _refuse(self.model, "insert")
+
     async def aupdate(self, **kwargs):
         _refuse(self.model, "update()")
 
@@ -60,6 +76,18 @@ class ReadOnlyQuerySet(models.QuerySet):
 
     async def acreate(self, **kwargs):
         _refuse(self.model, "create()")
+
+    async def abulk_create(self, objs, *args, **kwargs):
+        _refuse(self.model, "bulk_create()")
+
+    async def abulk_update(self, objs, fields, batch_size=None):
+        _refuse(self.model, "bulk_update()")
+
+    async def aget_or_create(self, defaults=None, **kwargs):
+        _refuse(self.model, "get_or_create()")
+
+    async def aupdate_or_create(self, defaults=None, create_defaults=None, **kwargs):
+        _refuse(self.model, "update_or_create()")
 
 
 class OfnModel(models.Model):
@@ -70,6 +98,9 @@ class OfnModel(models.Model):
     class Meta:
         abstract = True
         managed = False
+        # Django's internal paths (related lookups, deletion collectors) use the base
+        # manager; make it the read-only one too.
+        base_manager_name = "objects"
 
     def save(self, *args, **kwargs):
         _refuse(self, "save()")

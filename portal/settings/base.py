@@ -5,9 +5,10 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
+# Local state of the embedded default: SQLite database, media, demo replicas.
+VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
+
 # A local `.env` file is optional and never required in production.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -91,10 +92,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -111,11 +112,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TASK_ALWAYS_EAGER = False
+# One queue name per deployment; tests give their worker a queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 
 # Where the DDL of the OFN tables lives; seed_demo and the tests build replicas from it.
-OFN_REPLICA_SCHEMA = env.path(
-    "OFN_REPLICA_SCHEMA", default=BASE_DIR / "instances" / "sql" / "replica_schema.sql"
-)
+OFN_REPLICA_SCHEMA = BASE_DIR / "instances" / "sql" / "replica_schema.sql"
 # Default per-instance statement timeout for replica sessions (OFN's integration role
 # uses 30 s, see data-model.md section 5.3).
 OFN_REPLICA_STATEMENT_TIMEOUT_MS = 30_000
@@ -132,5 +133,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every render step at INFO; its warnings still show.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }

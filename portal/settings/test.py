@@ -11,6 +11,8 @@ DEBUG = False
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = True
+# In process, except for the worker that the Celery integration tests start themselves.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_BROKER_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_TASK_EAGER_PROPAGATES = True
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ofn-portal-test-media-"))

@@ -1,0 +1,55 @@
+"""Celery entry points: thin adapters that load rows by id and call one service."""
+
+import logging
+
+from celery import shared_task
+
+from instances.models import Instance
+from portal.exceptions import ReplicaUnavailable
+from portal.periods import Month
+
+from .models import Invoice
+from .pdf import invoice_render_pdf
+from .services import billing_run_execute
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="billing.run_month",
+    autoretry_for=(ReplicaUnavailable,),
+    retry_backoff=60,
+    max_retries=3,
+    acks_late=True,
+)
+def billing_run_task(instance_id: int, month: str) -> int:
+    """Compute a month's drafts, then fan out one render task per changed invoice."""
+    instance = Instance.objects.get(pk=instance_id)
+    run = billing_run_execute(instance=instance, month=Month.parse(month))
+    pending = run.invoices.filter(pdf_status=Invoice.PdfStatus.PENDING)
+    invoice_ids = list(pending.values_list("pk", flat=True))
+    for invoice_id in invoice_ids:
+        invoice_render_task.delay(invoice_id)
+    logger.info(
+        "Billing run renders queued",
+        extra={
+            "instance": instance.slug,
+            "month": month,
+            "run": run.pk,
+            "renders": len(invoice_ids),
+        },
+    )
+    return run.pk
+
+
+@shared_task(
+    name="billing.render_invoice",
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    max_retries=3,
+    acks_late=True,
+)
+def invoice_render_task(invoice_id: int) -> None:
+    invoice_render_pdf(
+        invoice=Invoice.objects.select_related("instance").get(pk=invoice_id)
+    )
