@@ -38,6 +38,7 @@ class PricingPlanAdmin(admin.ModelAdmin):
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
+    fk_name = "invoice"
     fields = [
         "position",
         "enterprise_id",

@@ -34,8 +34,10 @@ class Instance(TimeStampedModel):
     currency = models.CharField(max_length=3, validators=[validate_currency])
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     language = models.CharField(max_length=10, default="en")
+    # Unique, so numbers ({PREFIX}-{YYYY}-{NNNN}) never collide across instances.
     invoice_prefix = models.CharField(
         max_length=12,
+        unique=True,
         validators=[
             RegexValidator(r"^[A-Z0-9]+$", "Use capital letters and digits only.")
         ],
