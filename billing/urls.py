@@ -1,9 +1,10 @@
-from django.urls import path
-
-from . import views
+from .views import exports, invoices, plans, runs, subjects
 
 app_name = "billing"
 urlpatterns = [
-    path("runs/<str:month>/", views.BillingRunDetailView.as_view(), name="run"),
-    path("invoices/<int:pk>/pdf/", views.InvoicePdfView.as_view(), name="invoice-pdf"),
+    *runs.urlpatterns,
+    *invoices.urlpatterns,
+    *plans.urlpatterns,
+    *exports.urlpatterns,
+    *subjects.urlpatterns,
 ]

@@ -8,9 +8,9 @@ from instances.models import Instance
 from portal.exceptions import ReplicaUnavailable
 from portal.periods import Month
 
-from .models import Invoice
-from .pdf import invoice_render_pdf
-from .services import billing_run_execute
+from ..models import Invoice
+from ..pdf import invoice_render_pdf
+from ..services import billing_run_execute
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from instances.replicas import replica_errors
 from portal.audit import audit_record
 from portal.periods import Month, local_date
 
-from . import engine, selectors
-from .models import BillingRun, Invoice, InvoiceLine, PricingPlan
+from .. import engine, selectors
+from ..models import BillingRun, Invoice, InvoiceLine, PricingPlan
 
 logger = logging.getLogger(__name__)
 

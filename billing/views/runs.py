@@ -2,6 +2,7 @@ import logging
 
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.urls import path
 from django.views import View
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
@@ -10,10 +11,10 @@ from portal.exceptions import InvalidInput
 from portal.periods import Month
 from portal.tenancy import InstanceScopedMixin
 
-from .models import Invoice
-from .page_selectors import billing_run_summary_list, invoice_summary_list
-from .selectors import invoice_list
-from .tables import InvoiceTable
+from ..models import Invoice
+from ..page_selectors import billing_run_summary_list, invoice_summary_list
+from ..selectors import invoice_list
+from ..tables import InvoiceTable
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +62,9 @@ class InvoicePdfView(InstanceScopedMixin, View):
             filename=f"{invoice}.pdf",
             as_attachment=False,
         )
+
+
+urlpatterns = [
+    path("runs/<str:month>/", BillingRunDetailView.as_view(), name="run"),
+    path("invoices/<int:pk>/pdf/", InvoicePdfView.as_view(), name="invoice-pdf"),
+]

@@ -1,0 +1,1 @@
+"""Billing pages, one module per area; each module lists its own `urlpatterns`."""

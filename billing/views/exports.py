@@ -1,0 +1,3 @@
+"""Billing pages: exports (see billing/views/__init__.py)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Billing pages: invoices (see billing/views/__init__.py)."""
+
+urlpatterns = []

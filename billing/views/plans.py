@@ -1,0 +1,3 @@
+"""Billing pages: plans (see billing/views/__init__.py)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Billing pages: subjects (see billing/views/__init__.py)."""
+
+urlpatterns = []
