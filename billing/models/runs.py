@@ -77,6 +77,14 @@ class RecomputeProposal(TimeStampedModel):
         related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # For an accepted correction: the later invoice whose correction line settles it.
+    settled_on_invoice = models.ForeignKey(
+        "billing.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="settled_proposals",
+    )
 
     class Meta:
         ordering = ["run", "enterprise_id"]

@@ -1,0 +1,1 @@
+"""Billing forms, one module per area (plans, lifecycle, parties, sending)."""
