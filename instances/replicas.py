@@ -29,6 +29,7 @@ from .models.ofn import OfnModel
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5
+REPLICA_URL_SCHEMES = ("postgres://", "postgresql://", "pgsql://", "sqlite:///")
 
 
 def _ofn_models() -> list[type[OfnModel]]:
@@ -59,6 +60,11 @@ def redact_url(url: str) -> str:
 
 def replica_database_settings(instance: Instance) -> dict:
     url = instance.resolved_replica_url()
+    if not url.startswith(REPLICA_URL_SCHEMES):
+        raise InvalidInput(
+            f"Instance {instance.slug}: the replica URL is not a database URL; use "
+            "postgresql://user:password@host:5432/dbname or sqlite:////path/file.sqlite3."
+        )
     try:
         config = environ.Env.db_url_config(url)
     except Exception:  # noqa: BLE001 - any parse failure becomes one clear message

@@ -17,6 +17,8 @@ from .exceptions import InvalidInput
 
 UTC = dt.UTC
 # ASCII digits only: `\d` would also accept other scripts' digits, which int() reads.
+# OFN started in 2012; the upper bound keeps "the month after" representable.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 _MONTH_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
@@ -29,9 +31,14 @@ class Month:
     def parse(cls, text: str) -> "Month":
         """Read `YYYY-MM`; anything else is an InvalidInput saying what is expected."""
         match = _MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
-        if not match or not 1 <= int(match.group(2)) <= 12 or match.group(1) == "0000":
+        if not match or not 1 <= int(match.group(2)) <= 12:
             raise InvalidInput(
                 f"Month {text!r} is not valid: write it as YYYY-MM, e.g. 2026-05."
+            )
+        if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            raise InvalidInput(
+                f"Month {text!r} is out of range: the year must be between "
+                f"{FIRST_YEAR} and {LAST_YEAR}."
             )
         return cls(int(match.group(1)), int(match.group(2)))
 

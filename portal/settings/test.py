@@ -15,4 +15,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_BROKER_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_TASK_EAGER_PROPAGATES = True
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ofn-portal-test-media-"))
+# One folder for every test process (worker subprocesses included), reused run to run.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "ofn-portal-test-media"

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from billing.models import BillingRun, Invoice, PricingPlan
@@ -171,3 +172,31 @@ def test_render_invoices_renders_the_month_as_pdf(uk):
 def test_render_invoices_without_a_run_says_what_to_do(uk):
     with pytest.raises(CommandError, match="run_billing uk --month 2026-04"):
         run("render_invoices", "uk", "--month", "2026-04")
+
+
+@pytest.mark.django_db
+def test_run_billing_refuses_a_month_that_has_not_started(uk):
+    june = dt.datetime(2026, 6, 15, 12, tzinfo=UTC)
+    with (
+        time_machine.travel(june, tick=False),
+        pytest.raises(CommandError, match="2026-07 has not started yet in Europe/Lon"),
+    ):
+        run("run_billing", "uk", "--month", "2026-07")
+    assert not BillingRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_run_billing_bills_a_month_in_progress_only_when_asked(uk):
+    # given 15 May 2026: the shop has sold 200.50 so far (the 30 May order is in future)
+    with time_machine.travel(dt.datetime(2026, 5, 15, 12, tzinfo=UTC), tick=False):
+        with pytest.raises(CommandError, match="2026-05 is not over yet.*--open-month"):
+            run("run_billing", "uk", "--month", "2026-05")
+
+        # when
+        document = json.loads(
+            run("run_billing", "uk", "--month", "2026-05", "--open-month", "--json")
+        )
+
+    # then: the draft exists; the month boundary is 31 May 23:00 UTC (BST)
+    assert document["invoices"][0]["status"] == "draft"
+    assert BillingRun.objects.count() == 1

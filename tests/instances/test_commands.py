@@ -37,7 +37,7 @@ def test_register_instance_creates_then_updates_without_duplicates(sqlite_replic
 
     # when
     first = run(*args)
-    second = run(*args[:3], "Katuma Coop", *args[4:])
+    second = run(*args[:3], "Katuma Coop", *args[4:], "--update")
 
     # then
     instance = Instance.objects.get(slug="katuma")
@@ -148,3 +148,80 @@ def test_check_replica_accepts_a_url_from_the_environment(pg_replica, monkeypatc
     # then
     assert "read-only session" in output
     assert "postgres@" not in output
+
+
+REGISTER_UK = [
+    "register_instance", "uk", "--name", "OFN UK", "--replica-url",
+    "sqlite:////tmp/uk.sqlite3", "--time-zone", "Europe/London", "--currency", "GBP",
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_register_instance_refuses_to_change_an_instance_without_update():
+    run(*REGISTER_UK)
+
+    with pytest.raises(CommandError, match="Instance uk already exists; pass --update"):
+        run(*REGISTER_UK[:3], "Renamed", *REGISTER_UK[4:])
+    assert Instance.objects.get(slug="uk").name == "OFN UK"
+
+
+@pytest.mark.django_db
+def test_register_instance_keeps_the_currency_of_a_billed_instance():
+    # given an instance with a billing run
+    from billing.models import BillingRun
+
+    run(*REGISTER_UK)
+    instance = Instance.objects.get(slug="uk")
+    BillingRun.objects.create(
+        instance=instance, month=dt.date(2026, 5, 1), status="succeeded"
+    )
+
+    # when the currency would change
+    with pytest.raises(CommandError, match="its currency cannot change"):
+        run(*REGISTER_UK[:-1], "JPY", "--update")
+
+    # then
+    assert Instance.objects.get(slug="uk").currency == "GBP"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--country", "ZZ"], "--country: 'ZZ' is not an ISO 3166 country code"),
+        (["--language", "klingon"], "--language: 'klingon' is not a language code"),
+        (
+            ["--statement-timeout-ms", "0"],
+            "--statement-timeout-ms: Use at least 1000 ms",
+        ),
+    ],
+    ids=["country", "language", "timeout"],
+)
+def test_register_instance_rejects_bad_codes(extra, message):
+    with pytest.raises(CommandError, match=message):
+        run(*REGISTER_UK, *extra)
+    assert not Instance.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["not-a-url", "mysql://u:p@db/ofn"], ids=["text", "mysql"]
+)
+def test_register_instance_rejects_a_replica_url_that_cannot_work(url):
+    args = list(REGISTER_UK)
+    args[5] = url
+
+    with pytest.raises(CommandError) as error:
+        run(*args)
+
+    assert "Instance uk" in str(error.value)
+    assert not Instance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_register_instance_names_the_slug_argument_for_a_bad_slug():
+    with pytest.raises(CommandError) as error:
+        run("register_instance", "Bad Slug!", *REGISTER_UK[2:])
+
+    assert "SLUG:" in str(error.value)
+    assert "--invoice-prefix" not in str(error.value)

@@ -1,8 +1,18 @@
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from instances.services import instance_register
 from portal.commands import command_errors
+
+
+def _prefix_from(slug: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", slug.upper())
+
+
+def _option_name(field: str) -> str:
+    return "SLUG" if field == "slug" else f"--{field.replace('_', '-')}"
 
 
 class Command(BaseCommand):
@@ -29,6 +39,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--statement-timeout-ms", type=int, help="Replica statement timeout (ms)"
         )
+        parser.add_argument(
+            "--update", action="store_true", help="Change an instance that exists"
+        )
 
     def handle(self, *args, **options):
         fields = {
@@ -39,16 +52,19 @@ class Command(BaseCommand):
             "currency": options["currency"].upper(),
             "country": options["country"].upper(),
             "language": options["language"],
-            "invoice_prefix": (options["invoice_prefix"] or options["slug"]).upper(),
+            "invoice_prefix": options["invoice_prefix"]
+            or _prefix_from(options["slug"]),
         }
-        if options["statement_timeout_ms"]:
+        if options["statement_timeout_ms"] is not None:
             fields["statement_timeout_ms"] = options["statement_timeout_ms"]
         with command_errors():
             try:
-                instance, created = instance_register(slug=options["slug"], **fields)
+                instance, created = instance_register(
+                    slug=options["slug"], allow_update=options["update"], **fields
+                )
             except ValidationError as error:
                 problems = "; ".join(
-                    f"--{name.replace('_', '-')}: {' '.join(messages)}"
+                    f"{_option_name(name)}: {' '.join(messages)}"
                     for name, messages in error.message_dict.items()
                 )
                 raise CommandError(
