@@ -16,8 +16,6 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import weasyprint
-from babel.dates import format_date
-from babel.numbers import format_percent
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
@@ -27,15 +25,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils._os import safe_join
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
 from portal.audit import audit_record
 from portal.exceptions import PdfRenderError
-from portal.formats import locale_for, money_display
+from portal.formats import date_display, locale_for, money_display, percent_display
 from portal.money import ZERO
 from portal.periods import Month
 
-from .models import Invoice, InvoiceLine
+from .exports.figures import invoice_tax_rows
+from .models import Invoice, InvoiceLine, IssuerProfile
+from .services.parties import issuer_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ INVOICE_TEMPLATE = "billing/invoice_pdf.html"
 # an empty box in place of a shop's name or a price (case W03).
 FONT_SAMPLE = "£ € ñ ç ü ß Ł"
 FONT_PACKAGE = "fonts-dejavu-core"
+# Payment terms printed when no issuer profile says otherwise (the model's default).
+DEFAULT_PAYMENT_TERMS_DAYS = 30
 
 
 class PortalAssetFetcher(weasyprint.URLFetcher):
@@ -223,40 +226,145 @@ def _shop_sections(
     return sections
 
 
+# Countries whose sales tax is called VAT (the EU's, the UK's and their neighbours')
+# or GST; elsewhere the invoice says "Tax". Each name is translated in the catalogs.
+VAT_COUNTRIES = frozenset(
+    {
+        "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB",
+        "GR", "HR", "HU", "IE", "IS", "IT", "LT", "LU", "LV", "MT", "NL", "NO", "PL",
+        "PT", "RO", "SE", "SI", "SK", "ZA",
+    }
+)  # fmt: skip
+GST_COUNTRIES = frozenset({"AU", "CA", "IN", "NZ", "SG"})
+# The draft watermark is drawn as outlines (no text in the PDF), one file per language
+# with a catalog; any other language gets the English "DRAFT".
+WATERMARK_LANGUAGES = frozenset({"es", "fr", "ca"})
+
+
+def tax_name(country: str) -> str:
+    """The name of the sales tax in `country`, in the active language."""
+    if country in VAT_COUNTRIES:
+        return gettext("VAT")
+    if country in GST_COUNTRIES:
+        return gettext("GST")
+    return gettext("Tax")
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    """One rate's tax in the totals block: "VAT 21% on 65,00 €   13,65 €"."""
+
+    rate: str
+    base: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class Party:
+    """A name and the details printed under it (issuer or billing subject)."""
+
+    name: str
+    address: str = ""
+    tax_id: str = ""
+    email: str = ""
+    bank_details: str = ""
+
+
+def _issuer(invoice: Invoice) -> tuple[Party, int]:
+    """Who issues the invoice and their payment terms in days.
+
+    A draft prints the current profile; an issued invoice the details it was issued
+    with (its snapshot), or the current profile when it predates snapshots.
+    """
+    snapshot = invoice.issuer or {}
+    if invoice.is_draft or not snapshot:
+        profile = IssuerProfile.objects.filter(instance=invoice.instance).first()
+        snapshot = issuer_snapshot(profile) if profile else snapshot
+    party = Party(
+        name=snapshot.get("legal_name") or invoice.instance.name,
+        address=snapshot.get("address", ""),
+        tax_id=snapshot.get("tax_id", ""),
+        email=snapshot.get("email", ""),
+        bank_details=snapshot.get("bank_details", ""),
+    )
+    return party, snapshot.get("payment_terms_days", DEFAULT_PAYMENT_TERMS_DAYS)
+
+
+def _title(invoice: Invoice) -> str:
+    credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
+    if invoice.is_draft:
+        return gettext("Draft credit note") if credit else gettext("Draft invoice")
+    return gettext("Credit note") if credit else gettext("Invoice")
+
+
 def invoice_pdf_context(*, invoice: Invoice) -> dict:
-    """What the invoice template shows, formatted for the instance's locale."""
+    """What the invoice template shows, in the active language and the instance's
+    number and date formats (invoice_pdf_html activates the instance's language)."""
     instance = invoice.instance
     locale = locale_for(instance.language, instance.country)
 
     def money(amount: Decimal) -> str:
         return money_display(amount, invoice.currency, locale=locale)
 
+    def day(value) -> str:
+        return date_display(value, locale=locale)
+
     month = Month.from_date(invoice.month)
-    is_draft = invoice.status == Invoice.Status.DRAFT
+    issuer, payment_terms_days = _issuer(invoice)
+    taxes = invoice_tax_rows(invoice)
+    name = tax_name(instance.country)
+    credited = invoice.credited_invoice
     return {
         "instance": instance,
         "invoice": invoice,
-        "is_draft": is_draft,
+        "is_draft": invoice.is_draft,
+        "is_credit_note": invoice.kind == Invoice.Kind.CREDIT_NOTE,
+        "title": _title(invoice),
         "language": locale.language,
-        "reference": invoice.number or "Draft",
-        "period": "{} – {}".format(
-            format_date(month.first_day, format="long", locale=locale),
-            format_date(month.last_day, format="long", locale=locale),
+        "watermark": (
+            f"billing/draft-watermark-{locale.language}.svg"
+            if locale.language in WATERMARK_LANGUAGES
+            else "billing/draft-watermark.svg"
         ),
+        "reference": invoice.number or gettext("Draft"),
+        "issuer": issuer,
+        "subject": Party(
+            name=invoice.subject_name,
+            address=invoice.subject_address,
+            tax_id=invoice.subject_tax_id,
+        ),
+        "credited_number": credited.number if credited is not None else "",
+        "issued_on": day(invoice.issued_on),
+        "due_on": day(invoice.due_on),
+        "payment_terms_days": payment_terms_days,
+        "period": f"{day(month.first_day)} – {day(month.last_day)}",
         "shops": _shop_sections(list(invoice.lines.all()), money),
         "net": money(invoice.net),
+        "tax_name": name,
+        "tax_lines": [
+            TaxLine(
+                rate=percent_display(row.rate, locale=locale),
+                base=money(row.net),
+                amount=money(row.tax),
+            )
+            for row in reversed(taxes)
+        ],
         "tax": money(invoice.tax),
         "gross": money(invoice.gross),
-        "tax_rate": format_percent(invoice.tax_rate, format="#,##0.##%", locale=locale),
+        "tax_rate": percent_display(invoice.tax_rate, locale=locale),
     }
+
+
+def invoice_pdf_html(*, invoice: Invoice) -> str:
+    """The invoice's HTML in the instance's language; reads, never writes."""
+    instance = invoice.instance
+    with translation.override(locale_for(instance.language).language):
+        return render_to_string(INVOICE_TEMPLATE, invoice_pdf_context(invoice=invoice))
 
 
 def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
     """The invoice as PDF bytes; reads the invoice and its lines, writes nothing."""
-    context = invoice_pdf_context(invoice=invoice)
-    with translation.override(context["language"]):
-        html = render_to_string(INVOICE_TEMPLATE, context)
-    return pdf_from_html(html=html)
+    return pdf_from_html(html=invoice_pdf_html(invoice=invoice))
 
 
 def invoice_pdf_name(invoice: Invoice) -> str:

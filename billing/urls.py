@@ -1,4 +1,4 @@
-from .views import exports, invoices, plans, runs, subjects
+from .views import exports, invoices, plans, runs, sending, subjects
 
 app_name = "billing"
 urlpatterns = [
@@ -7,4 +7,5 @@ urlpatterns = [
     *plans.urlpatterns,
     *exports.urlpatterns,
     *subjects.urlpatterns,
+    *sending.urlpatterns,
 ]

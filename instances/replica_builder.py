@@ -6,6 +6,7 @@ the DDL as it is; SQLite replicas load the same DDL translated to SQLite's diale
 both have the same tables and columns.
 """
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
@@ -255,3 +256,97 @@ class ReplicaWriter:
 
     def commit(self) -> None:
         self.connection.commit()
+
+
+# Bulk generation on the server, for the billing benchmark's large replicas: rows are
+# produced by INSERT ... SELECT over generate_series, so a million orders never travel
+# through Python.
+
+
+def pseudo_random(key: str, seed: int) -> str:
+    """SQL for a deterministic value in [0, 1) drawn from the integer column `key`.
+
+    The same key and seed give the same value on every build, so a generated replica
+    (and every figure measured on it) can be rebuilt exactly.
+    """
+    return f"((hashint4extended({key}, {int(seed)}) & 16777215)::float8 / 16777216)"
+
+
+def insert_select(
+    connection: psycopg.Connection, *, table: str, columns: list[str], select: str
+) -> int:
+    """`INSERT INTO table (columns) select`; the number of rows inserted."""
+    statement = sql.SQL("INSERT INTO {} ({}) {}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+        sql.SQL(select),  # noqa: S608 - SQL written by the portal's own generators
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.rowcount
+
+
+def table_indexes(connection: psycopg.Connection, table: str) -> dict[str, str]:
+    """The secondary indexes of `table` (not its primary key) by name: their DDL."""
+    rows = connection.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+        "JOIN pg_class c ON c.relname = i.indexname "
+        "JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.schemaname = 'public' AND i.tablename = %s AND NOT x.indisprimary "
+        "ORDER BY i.indexname",
+        [table],
+    ).fetchall()
+    return dict(rows)
+
+
+@contextlib.contextmanager
+def indexes_dropped(connection: psycopg.Connection, table: str):
+    """Drop `table`'s secondary indexes for a bulk load, then build them again.
+
+    Building an index once over the loaded rows is several times faster than
+    maintaining it row by row; the same DDL is replayed, so names and columns stay
+    those of the schema.
+    """
+    indexes = table_indexes(connection, table)
+    for name in indexes:
+        connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    yield indexes
+    for definition in indexes.values():
+        connection.execute(definition)
+
+
+def sequences_reset(connection: psycopg.Connection, tables: list[str]) -> None:
+    """Move each table's id sequence past the ids inserted explicitly."""
+    for table in tables:
+        connection.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence({table}, 'id'), "
+                "GREATEST((SELECT max(id) FROM {ident}), 1))"
+            ).format(table=sql.Literal(table), ident=sql.Identifier(table))
+        )
+
+
+def postgres_database_comment(url: str) -> str | None:
+    """The COMMENT of the database named in `url`; None when it does not exist."""
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = %s",
+            [parts.path.lstrip("/")],
+        ).fetchone()
+    if row is None:
+        return None
+    return row[0] or ""
+
+
+def postgres_database_comment_set(url: str, comment: str) -> None:
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(parts.path.lstrip("/")), sql.Literal(comment)
+            )
+        )

@@ -4,6 +4,7 @@ Amounts are `Decimal` built from strings. Every line is rounded once, half away 
 zero (so a credit note mirrors its invoice), to its ISO 4217 currency's minor unit.
 """
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -36,6 +37,9 @@ _ISO_MINOR_UNITS = {
 }
 
 
+# Cached: babel rebuilds its currency list on every call, and quantize() asks this for
+# every amount (the demo generates hundreds of thousands).
+@functools.cache
 def minor_unit_digits(currency: str) -> int:
     """Decimal places of a currency's ISO 4217 minor unit (JPY 0, GBP 2, BHD 3)."""
     if not is_currency_code(currency):

@@ -11,4 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("instances/<slug:slug>/", include("instances.urls")),
     path("instances/<slug:slug>/billing/", include("billing.urls")),
+    # Email providers post delivery events here: /anymail/<provider>/tracking/.
+    path("anymail/", include("anymail.urls")),
 ]

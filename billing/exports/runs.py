@@ -2,7 +2,7 @@
 
 from portal.money import quantize
 
-from .models import BillingRun
+from ..models import BillingRun
 
 
 def _amount(value, currency: str) -> str:

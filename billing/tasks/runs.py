@@ -9,8 +9,8 @@ from portal.exceptions import ReplicaUnavailable
 from portal.periods import Month
 
 from ..models import Invoice
-from ..pdf import invoice_render_pdf
 from ..services import billing_run_execute
+from ..services.rendering import invoice_render, invoice_render_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,23 @@ def billing_run_task(instance_id: int, month: str) -> int:
     retry_backoff=30,
     max_retries=3,
     acks_late=True,
+    # A render that kills its worker is not redelivered in a loop: the message is
+    # acknowledged and the stuck-render sweep re-queues it, a bounded number of times.
+    reject_on_worker_lost=False,
+    soft_time_limit=5 * 60,
+    time_limit=6 * 60,
 )
 def invoice_render_task(invoice_id: int) -> None:
-    invoice_render_pdf(
-        invoice=Invoice.objects.select_related("instance").get(pk=invoice_id)
-    )
+    """Render one invoice's PDF; its state ("render failed"...) is on the invoice."""
+    invoice = Invoice.objects.select_related("instance").filter(pk=invoice_id).first()
+    if invoice is None:
+        # A recompute deleted the draft after queueing its render.
+        logger.info("Invoice to render is gone", extra={"invoice": invoice_id})
+        return
+    invoice_render(invoice=invoice)
+
+
+@shared_task(name="billing.sweep_renders", acks_late=True, time_limit=300)
+def invoice_render_sweep_task() -> int:
+    """Periodic: renders lost with their worker become "render failed", re-queued."""
+    return len(invoice_render_sweep())

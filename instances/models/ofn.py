@@ -118,9 +118,32 @@ class OfnModel(models.Model):
         _refuse(self, "delete()")
 
 
+class SpreeAddress(OfnModel):
+    """An address; read only for the bill address of a billing subject's owner."""
+
+    firstname = models.CharField(max_length=255, null=True)
+    lastname = models.CharField(max_length=255, null=True)
+    company = models.CharField(max_length=255, null=True)
+    address1 = models.CharField(max_length=255)
+    address2 = models.CharField(max_length=255, null=True)
+    city = models.CharField(max_length=255)
+    zipcode = models.CharField(max_length=255, null=True)
+
+    class Meta(OfnModel.Meta):
+        db_table = "spree_addresses"
+
+
 class SpreeUser(OfnModel):
     email = models.CharField(max_length=255, null=True)
     created_at = UTCDateTimeField()
+    # No foreign key in OFN's schema either: a dangling id reads as no address.
+    bill_address = models.ForeignKey(
+        SpreeAddress,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
 
     class Meta(OfnModel.Meta):
         db_table = "spree_users"

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from billing import engine
-from billing.models import PricingPlan
+from billing.models import PricingPlan, ShopPlanAssignment
+from billing.selectors import line_orders
 from billing.services import billing_run_execute
 from portal.periods import Month
 
@@ -188,12 +189,12 @@ def test_shop_lines_no_billable_day_is_a_free_trial_line():
 
 
 def _plan(instance, **figures) -> PricingPlan:
+    values = {"fixed_fee": D("30"), **figures}
     return PricingPlan.objects.create(
         instance=instance,
         name="Thirty a month",
         effective_from=dt.date(2026, 1, 1),
-        fixed_fee=D("30"),
-        **figures,
+        **values,
     )
 
 
@@ -328,3 +329,169 @@ def test_shop_lines_cap_never_adds(fee, rate, cap, turnover, expected):
         shop=shop(turnover),
     )
     assert amounts(lines) == [(component, D(amount)) for component, amount in expected]
+
+
+def _orders(writer, shop_id, rows, first_id=1):
+    writer.insert_many(
+        "spree_orders",
+        [
+            writer.order_row(
+                first_id + n,
+                distributor_id=shop_id,
+                state="complete",
+                completed_at=when,
+                total=total,
+            )
+            for n, (when, total) in enumerate(rows)
+        ],
+    )
+
+
+def _shop(replica, shop_id=1, orders=()):
+    replica.writer.user(shop_id, f"o{shop_id}@example.com", at(2024, 1, 1))
+    replica.writer.enterprise(
+        shop_id, owner_id=shop_id, sells="any", created_at=at(2024, 1, 1)
+    )
+    _orders(replica.writer, shop_id, orders, first_id=shop_id * 100)
+
+
+TAXED = [
+    # B06: 10.01 + 2 % of 251.00 = 15.03 net; 20 % of it once: 3.006 -> 3.01
+    ("uk", "GBP", "10.01", "0.02", "251.00", "0.20", False, "15.03", "3.01", "18.04"),
+    # B13: 2.5 % of 2,413.00 = 60.325 -> 60.33
+    ("uk", "GBP", "0", "0.025", "2413.00", "0", False, "60.33", "0.00", "60.33"),
+    # B19: 13.90 + 10 % of 490.00 = 62.90 gross; VAT 62.90 - 62.90/1.2 = 10.48
+    ("uk", "GBP", "13.90", "0.10", "490.00", "0.20", True, "52.42", "10.48", "62.90"),
+    # B19 ES: 13.90 + 5 % of 149.00 = 21.35 gross; 21.35 - 21.35/1.21 = 3.7054
+    ("es", "EUR", "13.90", "0.05", "149.00", "0.21", True, "17.64", "3.71", "21.35"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("slug", "currency", "fee", "rate", "sales", "tax_rate", "inclusive")
+    + ("net", "tax", "gross"),
+    TAXED,
+    ids=["b06-uk-vat-once", "b13", "b19-uk-inclusive", "b19-es-inclusive"],
+)
+def test_billing_run_execute_tax_once_per_invoice(
+    pg_replica, slug, currency, fee, rate, sales, tax_rate, inclusive, net, tax, gross
+):
+    # given
+    _shop(pg_replica, orders=[(at(2026, 5, 12, 12), sales)])
+    pg_replica.commit()
+    instance = pg_replica.instance(slug, currency=currency)
+    _plan(
+        instance,
+        fixed_fee=D(fee),
+        turnover_rate=D(rate),
+        tax_rate=D(tax_rate),
+        prices_include_tax=inclusive,
+    )
+
+    # when
+    run = billing_run_execute(instance=instance, month=Month(2026, 5))
+
+    # then: the lines keep their rounded amounts; tax is computed once on their sum
+    (invoice,) = run.invoices.all()
+    assert (invoice.net, invoice.tax, invoice.gross) == (D(net), D(tax), D(gross))
+    assert invoice.tax_breakdown == {f"{D(tax_rate):.4f}": {"net": net, "tax": tax}}
+    assert sum(line.amount for line in invoice.lines.all()) == D(
+        gross if inclusive else net
+    )
+
+
+@pytest.mark.django_db
+def test_billing_run_execute_plan_change_mid_month_prorates_each_version(pg_replica):
+    # given: version 1 (30.00 + 1 %) until 15 May, version 2 (62.00 + 2 %) from 16 May
+    _shop(
+        pg_replica,
+        orders=[(at(2026, 5, 10, 12), "100.00"), (at(2026, 5, 20, 12), "200.00")],
+    )
+    pg_replica.commit()
+    instance = pg_replica.instance("uk")
+    old = _plan(instance, turnover_rate=D("0.01"))
+    new = PricingPlan.objects.create(
+        instance=instance,
+        name="Thirty a month",
+        effective_from=dt.date(2026, 5, 16),
+        fixed_fee=D("62"),
+        turnover_rate=D("0.02"),
+    )
+
+    # when
+    run = billing_run_execute(instance=instance, month=Month(2026, 5))
+
+    # then: 30 x 15/31 = 14.52 and 1 % of 100.00; 62 x 16/31 = 32.00 and 2 % of 200.00
+    (invoice,) = run.invoices.all()
+    lines = list(invoice.lines.all())
+    assert [(x.component, x.amount, x.plan_id) for x in lines] == [
+        ("fixed_fee", D("14.52"), old.pk),
+        ("turnover_share", D("1.00"), old.pk),
+        ("fixed_fee", D("32.00"), new.pk),
+        ("turnover_share", D("4.00"), new.pk),
+    ]
+    assert invoice.gross == D("51.52")
+    assert [(x.billable_days, x.turnover) for x in lines] == [
+        (15, D("100.00")),
+        (15, D("100.00")),
+        (16, D("200.00")),
+        (16, D("200.00")),
+    ]
+    assert lines[2].explanation["plan"] == {
+        "id": new.pk,
+        "code": "standard",
+        "name": "Thirty a month",
+        "effective_from": "2026-05-16",
+    }
+    assert lines[3].explanation["window"]["ranges"] == [
+        ["2026-05-15T23:00:00+00:00", "2026-05-31T23:00:00+00:00"]
+    ]
+    assert [o["total"] for o in line_orders(instance=instance, line=lines[1])] == [
+        D("100.00")
+    ]
+
+    # and re-billing April uses version 1 alone
+    april = billing_run_execute(instance=instance, month=Month(2026, 4))
+    assert [line.amount for line in april.invoices.get().lines.all()] == [
+        D("30.00"),
+        D("0.00"),
+    ]
+
+
+@pytest.mark.django_db
+def test_billing_run_execute_assignment_overrides_the_plan_for_its_dates(pg_replica):
+    # given: shop 2 is on a negotiated 10.00 plan from 11 to 20 May (10 days)
+    _shop(pg_replica, 1)
+    _shop(pg_replica, 2)
+    pg_replica.commit()
+    instance = pg_replica.instance("uk")
+    _plan(instance, fixed_fee=D("31"))
+    negotiated = PricingPlan.objects.create(
+        instance=instance,
+        code="negotiated",
+        name="Negotiated",
+        effective_from=dt.date(2026, 1, 1),
+        applies_to=[],
+        fixed_fee=D("10"),
+    )
+    ShopPlanAssignment.objects.create(
+        instance=instance,
+        enterprise_id=2,
+        plan_code="negotiated",
+        starts_on=dt.date(2026, 5, 11),
+        ends_on=dt.date(2026, 5, 20),
+    )
+
+    # when
+    run = billing_run_execute(instance=instance, month=Month(2026, 5))
+
+    # then: shop 1 31.00; shop 2 31 x 21/31 = 21.00 and 10 x 10/31 = 3.2258 -> 3.23
+    assert _lines(run) == {
+        1: [("fixed_fee", D("31.00"))],
+        2: [("fixed_fee", D("21.00")), ("fixed_fee", D("3.23"))],
+    }
+    line = run.invoices.get(subject_key="owner:2").lines.get(plan=negotiated)
+    assert line.explanation["window"]["ranges"] == [
+        ["2026-05-10T23:00:00+00:00", "2026-05-20T23:00:00+00:00"]
+    ]

@@ -14,7 +14,8 @@ from django.core.files.base import ContentFile
 from django.template import engines
 
 from billing import pdf
-from billing.models import Invoice
+from billing.models import Invoice, IssuerProfile
+from billing.page_selectors import billing_run_summary_list
 from billing.pdf import (
     PortalAssetFetcher,
     asset_path,
@@ -174,7 +175,9 @@ def test_invoice_pdf_bytes_shows_a_draft_gbp_invoice_worked_out_by_hand(tmp_path
     assert "Rule of share of turnover for Ñandú Łódź Çava." in text
     assert "Total for Müller & Söhne £15.03" in text
     assert "Total for Ñandú Łódź Çava £32.36" in text
-    assert "Net £47.39 Tax at 20% £9.48 Total (GBP) £56.87" in text
+    assert "Net £47.39 VAT 20% £9.48 Total (GBP) £56.87" in text
+    assert "Invoice number DRAFT" in text
+    assert "Due date 30 days after issue" in text
 
 
 @pytest.mark.django_db
@@ -187,9 +190,9 @@ def test_invoice_pdf_bytes_shows_a_tax_inclusive_eur_invoice_in_spanish(tmp_path
 
     # then
     assert "1 de noviembre de 2026 – 30 de noviembre de 2026" in text
-    assert "Amounts in EUR, including tax at 21%" in text
+    assert "Importes en EUR, IVA del 21 % incluido" in text
     assert "13,90 €" in text
-    assert "Net 17,64 € Tax at 21% 3,71 € Total (EUR) 21,35 €" in text
+    assert "Base imponible 17,64 € IVA 21 % 3,71 € Total (EUR) 21,35 €" in text
 
 
 @pytest.mark.django_db
@@ -387,9 +390,16 @@ def test_pdf_font_check_names_the_font_package_when_a_glyph_is_missing(monkeypat
         pdf_font_check()
 
 
+@pytest.fixture
+def own_media(settings, tmp_path):
+    """A media folder of the test's own: the shared one keeps files run to run."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.mark.django_db
 @time_machine.travel(dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC), tick=False)
-def test_invoice_render_pdf_stores_the_file_under_a_stable_name():
+def test_invoice_render_pdf_stores_the_file_under_a_stable_name(own_media):
     # given
     invoice = gbp_invoice()
 
@@ -440,7 +450,9 @@ def test_invoice_render_pdf_records_a_failure_and_reraises(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_invoice_render_pdf_discards_a_render_overtaken_by_a_recompute(monkeypatch):
+def test_invoice_render_pdf_discards_a_render_overtaken_by_a_recompute(
+    monkeypatch, own_media
+):
     # given a recompute that changes the figures while the PDF renders
     invoice = gbp_invoice()
     real_bytes = pdf.invoice_pdf_bytes
@@ -465,7 +477,7 @@ def test_invoice_render_pdf_discards_a_render_overtaken_by_a_recompute(monkeypat
 
 
 @pytest.mark.django_db
-def test_invoice_render_pdf_keeps_the_files_of_a_finalised_invoice():
+def test_invoice_render_pdf_keeps_the_files_of_a_finalised_invoice(own_media):
     # given a finalised invoice whose earlier PDF is on file
     invoice = gbp_invoice(status=Invoice.Status.FINALISED, number="UK-2026-0001")
     invoice.pdf.save("earlier.pdf", ContentFile(b"%PDF-sent"))
@@ -481,3 +493,186 @@ def test_invoice_render_pdf_keeps_the_files_of_a_finalised_invoice():
     assert again.pdf.name != invoice.pdf.name
     assert invoice.pdf.storage.exists(invoice.pdf.name)
     assert again.pdf.name.startswith("invoices/uk/2026-11/UK-2026-0001-")
+
+
+ISSUER = {
+    "legal_name": "Open Food Network UK CIC",
+    "address": "1 Market Street\nLeeds LS1 1AA",
+    "tax_id": "GB123456789",
+    "email": "billing@openfoodnetwork.org.uk",
+    "bank_details": "Sort code 12-34-56\nAccount 12345678",
+    "payment_terms_days": 30,
+}
+
+
+@pytest.mark.django_db
+def test_invoice_pdf_bytes_prints_issuer_subject_dates_and_how_to_pay(tmp_path):
+    # given a finalised invoice with its issuer snapshot and the subject's details
+    invoice = gbp_invoice(
+        status=Invoice.Status.FINALISED,
+        number="UK-2026-0001",
+        issued_on=dt.date(2026, 12, 1),
+        due_on=dt.date(2026, 12, 31),
+        issuer=ISSUER,
+        subject_address="2 Farm Lane\nYork YO1 2BB",
+        subject_tax_id="GB987654321",
+        subject_email="potato.eggplant@vegetables.com",
+    )
+
+    # when
+    text = pdf_text(invoice_pdf_bytes(invoice=invoice), tmp_path)
+
+    # then
+    for phrase in [
+        "Open Food Network UK CIC",
+        "1 Market Street",
+        "Leeds LS1 1AA",
+        "Tax ID: GB123456789",
+        "2 Farm Lane",
+        "York YO1 2BB",
+        "Tax ID: GB987654321",
+        "Invoice number UK-2026-0001",
+        "Issue date 1 December 2026",
+        "Due date 31 December 2026",
+        "Please pay £56.87 by 31 December 2026. Please quote UK-2026-0001",
+        "Sort code 12-34-56",
+        "Account 12345678",
+        "Questions about this document: billing@openfoodnetwork.org.uk",
+    ]:
+        assert phrase in text
+    # The subject's own address is personal data an invoice does not need.
+    assert "eggplant" not in text
+
+
+@pytest.mark.django_db
+def test_invoice_pdf_bytes_of_a_draft_prints_the_current_issuer_profile(tmp_path):
+    # given a draft written before the issuer profile was filled in
+    invoice = gbp_invoice(issuer={})
+    IssuerProfile.objects.create(
+        instance=invoice.instance,
+        legal_name="Open Food Network UK CIC",
+        payment_terms_days=14,
+    )
+
+    # when
+    text = pdf_text(invoice_pdf_bytes(invoice=invoice), tmp_path)
+
+    # then
+    assert text.startswith("Open Food Network UK CIC Draft invoice")
+    assert "Due date 14 days after issue" in text
+    assert "Payment is due 14 days after the issue date." in text
+
+
+@pytest.mark.django_db
+def test_invoice_pdf_bytes_of_a_finalised_invoice_keeps_its_issuer_snapshot(tmp_path):
+    # given an issuer renamed after the invoice was finalised
+    invoice = gbp_invoice(
+        status=Invoice.Status.FINALISED, number="UK-2026-0001", issuer=ISSUER
+    )
+    IssuerProfile.objects.create(instance=invoice.instance, legal_name="Renamed Ltd")
+
+    # when
+    text = pdf_text(invoice_pdf_bytes(invoice=invoice), tmp_path)
+
+    # then
+    assert "Open Food Network UK CIC" in text
+    assert "Renamed Ltd" not in text
+
+
+@pytest.mark.django_db
+def test_invoice_pdf_bytes_of_a_credit_note_names_the_credited_invoice(tmp_path):
+    # given case B06's invoice credited in full: every figure negated
+    invoice = gbp_invoice(status=Invoice.Status.CREDITED, number="UK-2026-0001")
+    credit = InvoiceFactory(
+        run=invoice.run,
+        kind=Invoice.Kind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        status=Invoice.Status.FINALISED,
+        number="UK-CN-2026-0001",
+        subject_key=invoice.subject_key,
+        subject_name=invoice.subject_name,
+        issued_on=dt.date(2026, 12, 5),
+        net="-47.39",
+        tax="-9.48",
+        gross="-56.87",
+    )
+    line(credit, 1, "Müller & Söhne", 1, amount="-47.39", billable_days=30)
+
+    # when
+    text = pdf_text(invoice_pdf_bytes(invoice=credit), tmp_path)
+
+    # then
+    assert "Credit note" in text
+    assert "Credit note number UK-CN-2026-0001" in text
+    assert "Credits invoice UK-2026-0001" in text
+    assert "Issue date 5 December 2026" in text
+    assert "Net -£47.39 VAT 20% -£9.48 Total (GBP) -£56.87" in text
+    assert "This credit note cancels invoice UK-2026-0001" in text
+    assert "Please pay" not in text
+    assert "Due date" not in text
+
+
+@pytest.fixture
+def w04_template(settings, tmp_path, monkeypatch):
+    """An invoice template with a static logo and a shop logo from media storage."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "w04_invoice.html").write_text(
+        "{% load static %}<h1>{{ title }} {{ reference }}</h1>"
+        "<img src=\"{% static 'w04-logo.png' %}\">"
+        '<img src="/media/logos/shop-7.png"><p>{{ gross }}</p>'
+    )
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "w04-logo.png").write_bytes(png_pixel())
+    (tmp_path / "media" / "logos").mkdir(parents=True)
+    (tmp_path / "media" / "logos" / "shop-7.png").write_bytes(png_pixel())
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path / "templates"]},
+    ]
+    settings.STATICFILES_DIRS = [tmp_path / "static"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr(pdf, "INVOICE_TEMPLATE", "w04_invoice.html")
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_invoice_render_pdf_draws_a_static_and_a_media_logo_offline(
+    w04_template, no_network, tmp_path
+):
+    # given case W04
+    invoice = gbp_invoice()
+
+    # when
+    invoice_render_pdf(invoice=invoice)
+
+    # then
+    invoice.refresh_from_db()
+    assert invoice.pdf_status == Invoice.PdfStatus.RENDERED
+    content = invoice.pdf.open("rb").read()
+    assert len(poppler("pdfimages", content, tmp_path, "-list")[2:]) == 2
+    assert "£56.87" in pdf_text(content, tmp_path)
+    assert no_network == []
+
+
+@pytest.mark.django_db
+def test_invoice_render_pdf_with_a_missing_logo_fails_into_the_review_queue(
+    w04_template, no_network
+):
+    # given case W04 with the shop's logo gone from media storage
+    invoice = gbp_invoice()
+    (w04_template / "media" / "logos" / "shop-7.png").unlink()
+
+    # when
+    with pytest.raises(PdfRenderError, match="logos/shop-7.png"):
+        invoice_render_pdf(invoice=invoice)
+
+    # then: not a silent blank, but a failed render the run page counts
+    invoice.refresh_from_db()
+    assert invoice.pdf_status == Invoice.PdfStatus.FAILED
+    assert invoice.pdf_error == (
+        "PdfRenderError: PDF asset missing: media file 'logos/shop-7.png' is not "
+        "under MEDIA_ROOT."
+    )
+    assert not invoice.pdf
+    run = billing_run_summary_list(instance=invoice.instance).get()
+    assert run.failed_pdf_count == 1
+    assert no_network == []

@@ -1,4 +1,5 @@
-"""Turnover and month boundaries (cases B01, B03, B07, D04), on both replica kinds."""
+"""Turnover and month boundaries (cases B01, B03, B07, D04) and the measures of plan
+segments, on both replica kinds."""
 
 import datetime as dt
 from decimal import Decimal
@@ -10,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import PricingPlan
-from billing.selectors import shop_sales
+from billing.selectors import PerOrder, measure_window, segment_sales, shop_sales
 from billing.services import billing_run_execute
 from insights.selectors import shop_last_order_dates
 from instances.replicas import register_replica
@@ -248,3 +249,64 @@ def test_billing_run_execute_d04_exact_decimal_sum_reaches_minimum(any_replica):
         ("turnover_share", Decimal("5.00"))
     ]
     assert invoice.gross == Decimal("5.00")
+
+
+@pytest.mark.django_db
+def test_segment_sales_measures_plan_segments_by_local_day(any_replica):
+    # given: shop 101 billed by one plan 1-15 May and by a per-order plan 16-31 May
+    # (London); shop 102 by one plan all month
+    w = any_replica.writer
+    w.user(1, "owner@example.com", at(2025, 1, 1))
+    w.enterprise(101, owner_id=1, sells="any", created_at=at(2025, 1, 1))
+    w.enterprise(102, owner_id=1, sells="any", created_at=at(2025, 1, 1))
+    orders = [
+        (101, at(2026, 5, 15, 22, 30), "100.10"),  # 15 May 23:30 BST
+        (101, at(2026, 5, 15, 23, 30), "200.20"),  # 16 May 00:30 BST
+        (101, at(2026, 5, 31, 22, 59), "199.70"),  # 31 May 23:59 BST
+        (101, at(2026, 5, 31, 23, 0), "55.00"),  # 1 June
+        (102, at(2026, 5, 3, 9), "10.00"),
+        (102, at(2026, 5, 20, 9), "20.00"),
+    ]
+    w.insert_many(
+        "spree_orders",
+        [
+            w.order_row(
+                n, distributor_id=shop, state="complete", completed_at=when, total=total
+            )
+            for n, (shop, when, total) in enumerate(orders, 1)
+        ],
+    )
+    any_replica.commit()
+    instance = any_replica.instance("uk")
+    may = [dt.date(2026, 5, d) for d in range(1, 32)]
+
+    def window(shop, days):
+        return measure_window(instance=instance, shop_id=shop, days=days)
+
+    windows = {
+        "a": window(101, may[:15]),
+        "b": window(101, may[15:]),
+        "c": window(102, may),
+    }
+    per_order = {"b": PerOrder("total", Decimal("0.02"), Decimal("0.30"), Decimal("5"))}
+    alias = register_replica(instance)
+
+    # when
+    with CaptureQueriesContext(connections[alias]) as queries:
+        sales = segment_sales(
+            instance=instance,
+            month=Month(2026, 5),
+            windows=windows,
+            per_order=per_order,
+        )
+
+    # then: 2 % of 200.20 = 4.004 and of 199.70 = 3.994, unrounded: 7.998
+    assert len(queries.captured_queries) == 1
+    assert {
+        key: (s.turnover, s.order_count, s.per_order_fees) for key, s in sales.items()
+    } == {
+        "a": (Decimal("100.10"), 1, Decimal("0")),
+        "b": (Decimal("399.90"), 2, Decimal("7.998")),
+        "c": (Decimal("30.00"), 2, Decimal("0")),
+    }
+    assert sales["b"].last_order_at == at(2026, 5, 31, 22, 59)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 import uuid
 from decimal import Decimal
@@ -9,14 +10,26 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from billing.models import PricingPlan
+from billing.models import (
+    BillingSubject,
+    IssuerProfile,
+    PricingPlan,
+    ShopPlanAssignment,
+)
 from billing.selectors import shop_sales
-from instances import demo
-from instances.demo import DEMO_INSTANCES, DEMO_PASSWORD, demo_replica_build, demo_seed
+from billing.services.plans import plans_export
+from instances.demo import (
+    DEMO_INSTANCES,
+    DEMO_PASSWORD,
+    demo_replica_build,
+    demo_seed,
+    storage,
+)
 from instances.models import Instance
 from instances.replica_builder import drop_postgres_replica
 from instances.replicas import replica_check
@@ -244,24 +257,17 @@ def test_demo_seed_keeps_customers_unique_per_shop(replicas, slug):
 
 
 @pytest.mark.django_db
-def test_demo_seed_registers_instances_plans_users_and_memberships(seeded):
+def test_demo_seed_registers_instances_users_and_memberships(seeded):
     # then
     instances = {i.slug: i for i in Instance.objects.all()}
     assert set(instances) == set(SLUGS)
     assert instances["au"].time_zone == "Australia/Melbourne"
     assert instances["katuma"].currency == "EUR"
     assert instances["katuma"].invoice_prefix == "KAT"
-    katuma = PricingPlan.objects.get(instance=instances["katuma"])
-    assert (katuma.name, katuma.minimum_billable_turnover, katuma.tax_rate) == (
-        "Katuma interim",
-        Decimal("200.00"),
-        Decimal("0.21"),
-    )
-    assert katuma.trial_days == 30
-    assert not katuma.prices_include_tax
     users = get_user_model().objects
     assert users.get(username="admin").is_superuser
     assert users.get(username="accountant").check_password(DEMO_PASSWORD)
+    assert users.get(username="manager-au").check_password(DEMO_PASSWORD)
     assert set(
         Membership.objects.filter(role=Role.MANAGER).values_list(
             "user__username", "instance__slug"
@@ -274,6 +280,70 @@ def test_demo_seed_registers_instances_plans_users_and_memberships(seeded):
         == 3
     )
     assert [i.slug for i in seeded.instances] == list(SLUGS)
+
+
+@pytest.mark.django_db
+def test_demo_seed_imports_each_instances_plan_file(seeded):
+    # given
+    files = {"uk": "ofn-legacy-uk", "au": "ofn-legacy-au", "katuma": "katuma"}
+
+    # when
+    exported = {
+        slug: plans_export(instance=Instance.objects.get(slug=slug))["plans"]
+        for slug in files
+    }
+
+    # then
+    for slug, name in files.items():
+        path = settings.BASE_DIR / "plans" / f"{name}.json"
+        assert exported[slug] == json.loads(path.read_text(encoding="utf-8"))["plans"]
+
+
+@pytest.mark.django_db
+def test_demo_seed_assigns_some_shops_to_other_plans(seeded, tmp_path):
+    # when
+    rows = ShopPlanAssignment.objects.order_by("instance__slug", "starts_on")
+
+    # then: as of 2026-05-14, 12 months back is May 2025, 18 months November 2024
+    assert [(a.instance.slug, a.plan_code, a.starts_on, a.ends_on) for a in rows] == [
+        ("katuma", "producers", dt.date(2025, 5, 1), None),
+        ("uk", "community", dt.date(2024, 11, 1), dt.date(2025, 10, 31)),
+        ("uk", "community", dt.date(2025, 5, 1), None),
+    ]
+    hubs = {
+        row[0]
+        for row in query(
+            tmp_path,
+            "uk",
+            "SELECT id FROM enterprises WHERE sells IN ('own', 'any') "
+            "AND NOT coalesce(is_primary_producer, false)",
+        )
+    }
+    uk_shops = {a.enterprise_id for a in rows if a.instance.slug == "uk"}
+    assert len(uk_shops) == 2
+    assert uk_shops <= hubs
+
+
+@pytest.mark.django_db
+def test_demo_seed_sets_issuers_and_edits_billing_subjects(seeded):
+    # then
+    issuers = {i.instance.slug: i for i in IssuerProfile.objects.all()}
+    assert {slug: i.legal_name for slug, i in issuers.items()} == {
+        "uk": "Open Food Network UK CIC",
+        "au": "Open Food Network Australia Ltd",
+        "katuma": "Katuma SCCL",
+    }
+    assert {i.payment_terms_days for i in issuers.values()} == {30}
+    assert all(i.tax_id and i.bank_details and i.address for i in issuers.values())
+    edited = BillingSubject.objects.filter(edited_at__isnull=False)
+    assert edited.exists()
+    for subject in edited:
+        assert subject.key.startswith("external:")
+        assert subject.edited_by.username == f"manager-{subject.instance.slug}"
+        assert subject.email.endswith(".example.org")
+    assert "Stroud Valleys Food Co-operative Ltd" in {
+        s.invoice_name for s in edited if s.instance.slug == "uk"
+    }
 
 
 @pytest.mark.django_db
@@ -290,12 +360,41 @@ def test_demo_seed_twice_replaces_without_duplicates(tmp_path):
 
     # then
     assert Instance.objects.count() == 3
-    assert PricingPlan.objects.count() == 3
+    assert PricingPlan.objects.count() == 6
+    assert ShopPlanAssignment.objects.count() == 3
+    assert IssuerProfile.objects.count() == 3
     assert get_user_model().objects.count() == 5
     assert Membership.objects.count() == 6
     assert query(tmp_path, "uk", "SELECT count(*) FROM spree_orders") == orders_before
     assert get_user_model().objects.get(username="admin").check_password(DEMO_PASSWORD)
     assert not list(tmp_path.glob("*.building"))
+
+
+@pytest.mark.django_db
+def test_demo_seed_retires_plans_an_older_demo_left(tmp_path):
+    # given: an older demo's single Katuma plan, code "standard"
+    seed(tmp_path, slugs=["katuma"])
+    katuma = Instance.objects.get(slug="katuma")
+    PricingPlan.objects.filter(instance=katuma).delete()
+    PricingPlan.objects.create(
+        instance=katuma,
+        name="Katuma interim",
+        effective_from=dt.date(2024, 1, 1),
+        fixed_fee=Decimal("2.00"),
+        turnover_rate=Decimal("0.01"),
+        tax_rate=Decimal("0.21"),
+    )
+
+    # when
+    seed(tmp_path, slugs=["katuma"])
+
+    # then
+    plans = PricingPlan.objects.filter(instance=katuma).order_by("code")
+    assert [(p.code, p.applies_to) for p in plans] == [
+        ("consumer-groups", ["hub"]),
+        ("producers", ["producer_shop", "producer_hub"]),
+        ("standard", []),
+    ]
 
 
 def test_demo_replica_build_same_seed_gives_same_rows(tmp_path):
@@ -324,7 +423,7 @@ def test_demo_replica_build_same_seed_gives_same_rows(tmp_path):
 @pytest.mark.django_db
 def test_demo_seed_failure_leaves_no_registration(tmp_path, monkeypatch):
     # given: the second replica fails half-way
-    real = demo._write_rows
+    real = storage.write_rows
     calls = []
 
     def failing(writer, rows):
@@ -333,7 +432,7 @@ def test_demo_seed_failure_leaves_no_registration(tmp_path, monkeypatch):
             raise sqlite3.OperationalError("disk I/O error")
         real(writer, rows)
 
-    monkeypatch.setattr(demo, "_write_rows", failing)
+    monkeypatch.setattr(storage, "write_rows", failing)
 
     # when
     with pytest.raises(sqlite3.OperationalError):

@@ -30,7 +30,9 @@ def _as_of(text: str | None) -> dt.datetime:
 class Command(BaseCommand):
     help = (
         "Build realistic demo OFN replicas (uk, au, katuma) with 24 months of orders, "
-        "register them with a pricing plan each, and (re)set the demo logins."
+        "register them with their pricing plans (imported from plans/), shop plan "
+        "assignments, issuer details and a few edited billing subjects, and (re)set "
+        "the demo logins."
     )
 
     def add_arguments(self, parser):
