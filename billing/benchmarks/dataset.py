@@ -25,6 +25,9 @@ import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import psycopg
 
 from instances.replica_builder import (
     create_postgres_replica,
@@ -107,7 +110,7 @@ def _naive(instant: dt.datetime) -> str:
 
 
 def _check_name(url: str) -> None:
-    name = url.rsplit("/", 1)[-1]
+    name = urlsplit(url).path.lstrip("/")
     if "bench" not in name:
         raise InvalidInput(
             f"Benchmark replica {name!r}: the database is dropped and rebuilt, so its "
@@ -141,9 +144,7 @@ def dataset_build(*, url: str, spec: DatasetSpec, reuse: bool) -> Dataset:
         )
 
 
-def _connect(url: str):
-    import psycopg
-
+def _connect(url: str) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=True)
 
 

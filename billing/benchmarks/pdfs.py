@@ -58,7 +58,9 @@ class PdfFigures:
         return self.portal_per_second / self.bare_per_second
 
 
-def pdf_invoices_create(*, instance: Instance, month: Month, count: int) -> list:
+def pdf_invoices_create(
+    *, instance: Instance, month: Month, count: int
+) -> list[Invoice]:
     """`count` draft invoices of 5 to 20 lines over 1 to 4 shops, for rendering."""
     run, _ = BillingRun.objects.get_or_create(
         instance=instance,
@@ -69,8 +71,9 @@ def pdf_invoices_create(*, instance: Instance, month: Month, count: int) -> list
     for n in range(count):
         line_count = 5 + (n * 7) % 16
         shops = 1 + n % 4
+        # 1.00 to 90.99, from whole cents.
         amounts = [
-            Decimal(f"{(n * 37 + k * 13) % 9000 / 100 + 1:.2f}")
+            Decimal((n * 37 + k * 13) % 9000 + 100).scaleb(-2)
             for k in range(line_count)
         ]
         net = sum(amounts, ZERO)

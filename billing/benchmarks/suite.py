@@ -193,7 +193,12 @@ def _dataset_section(report: Report, dataset: Dataset) -> None:
             "(OFN's own: spree_orders_completed_at_user_id_created_by_id_created_at_idx"
             ", index_spree_orders_on_distributor_id)."
         )
-    report.row("replica build (not in ratios)", f"{dataset.build_seconds:.1f} s")
+    report.row(
+        "replica build (not in ratios)",
+        "reused, built by an earlier --keep run"
+        if dataset.reused
+        else f"{dataset.build_seconds:.1f} s",
+    )
     report.row(
         "orders in the month / shops",
         f"{dataset.counts['orders completed in the month']:,} completed + "

@@ -120,6 +120,7 @@ def shop_segments(
     """
     by_terms: dict[int, list[dt.date]] = {}
     terms_of: dict[int, PlanTerms] = {}
+    ends_of: dict[int, dt.date | None] = {}
     trial: list[dt.date] = []
     trial_terms = None
     for day in shop_days:
@@ -128,20 +129,17 @@ def shop_segments(
         )
         if terms is None:
             continue
-        ends = terms.trial_ends_on(became_shop_on)
-        if ends is not None and day <= ends:
+        key = id(terms)
+        if key not in terms_of:
+            terms_of[key] = terms
+            ends_of[key] = terms.trial_ends_on(became_shop_on)
+        if ends_of[key] is not None and day <= ends_of[key]:
             trial.append(day)
             trial_terms = terms
             continue
-        by_terms.setdefault(id(terms), []).append(day)
-        terms_of[id(terms)] = terms
+        by_terms.setdefault(key, []).append(day)
     segments = tuple(
-        Segment(
-            index,
-            terms_of[key],
-            tuple(days),
-            terms_of[key].trial_ends_on(became_shop_on),
-        )
+        Segment(index, terms_of[key], tuple(days), ends_of[key])
         for index, (key, days) in enumerate(by_terms.items())
     )
     trial_ends = trial_terms.trial_ends_on(became_shop_on) if trial_terms else None
