@@ -77,16 +77,26 @@ def measure_window(
     `states` and `basis` they select exactly the orders summed for the line (rule 2),
     so `line_orders` lists the same orders the run measured.
     """
-    ranges = []
-    for first, end in _day_runs(days):
-        lo, hi = day_range_utc(first, end, instance.time_zone)
-        ranges.append([lo.isoformat(), hi.isoformat()])
     return {
         "shop": shop_id,
-        "ranges": ranges,
+        "ranges": [list(pair) for pair in _utc_ranges(tuple(days), instance.time_zone)],
         "states": list(TURNOVER_STATES),
         "basis": basis,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _utc_ranges(days: tuple[dt.date, ...], time_zone: str) -> tuple[tuple[str, str]]:
+    """The UTC bounds of the runs of local `days`, as ISO texts.
+
+    Cached: most shops of a month share the same days (all of them), and each run of
+    days otherwise costs two zone conversions and two ISO formats per shop.
+    """
+    ranges = []
+    for first, end in _day_runs(days):
+        lo, hi = day_range_utc(first, end, time_zone)
+        ranges.append((lo.isoformat(), hi.isoformat()))
+    return tuple(ranges)
 
 
 def _ranges_q(window: dict) -> Q:

@@ -1,6 +1,7 @@
 """Shops of a month and their owners' invoice details (replica)."""
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -64,13 +65,23 @@ def _shop_intervals(history, current_sells, created_at):
 def _local_days(intervals, month: Month, time_zone: str) -> list[dt.date]:
     """The local days of `month` touched by any interval."""
     days = set()
+    month_days = _month_days(month)
     for start, end in intervals:
         first = max(local_date(start, time_zone), month.first_day)
         last = month.last_day
         if end is not None:
             last = min(last, local_date(end - dt.timedelta(microseconds=1), time_zone))
-        days.update(first + dt.timedelta(n) for n in range((last - first).days + 1))
+        if last < first:
+            continue
+        offset = month.first_day
+        days.update(month_days[(first - offset).days : (last - offset).days + 1])
     return sorted(days)
+
+
+@functools.lru_cache(maxsize=16)
+def _month_days(month: Month) -> tuple[dt.date, ...]:
+    # Built once per month rather than once per shop (thousands of shops a run).
+    return tuple(month.first_day + dt.timedelta(n) for n in range(month.days))
 
 
 def shop_records(*, instance: Instance, month: Month) -> list[ShopRecord]:
@@ -89,6 +100,18 @@ def shop_records(*, instance: Instance, month: Month) -> list[ShopRecord]:
             .filter(created_at__lt=end)
             .filter(Q(sells__in=SHOP_SELLS) | Q(id__in=changes.values("item_id")))
             .order_by("id")
+            # Rows, not model instances: thousands of them, read once each.
+            .values_list(
+                "id",
+                "name",
+                "permalink",
+                "owner_id",
+                "external_billing_id",
+                "is_primary_producer",
+                "sells",
+                "created_at",
+                named=True,
+            )
         )
         history = defaultdict(list)
         for row in changes.order_by("item_id", "created_at", "id").values_list(

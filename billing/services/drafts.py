@@ -1,12 +1,13 @@
 """Writing a month's drafts: subjects prefilled, one draft per subject upserted in bulk,
 corrections carried, review flags set (rules 4, 5, 9)."""
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import Q
 from django.utils import timezone
 from psycopg import sql
@@ -182,10 +183,35 @@ def _totals(rows: list[dict], currency: str) -> engine.InvoiceTotals:
     )
 
 
-def _digest(content: dict) -> str:
-    return hashlib.sha256(
-        json.dumps(content, sort_keys=True, default=str).encode()
-    ).hexdigest()
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+# Stand-ins spliced out of a canonical text: NUL never occurs in stored text.
+_EXPLANATION = "\x00explanation\x00"
+_LINES = "\x00lines\x00"
+
+
+def _lines_canonical(rows: list[dict]) -> tuple[str, list[str]]:
+    """The canonical text of `rows`, and of each row's explanation.
+
+    The same text as _canonical(rows), built so that each explanation is encoded once
+    for both the content hash and the line's COPY row.
+    """
+    explanations = [_canonical(row["explanation"]) for row in rows]
+    stand_in = _canonical(_EXPLANATION)
+    texts = [
+        _canonical({**row, "explanation": _EXPLANATION}).replace(stand_in, text, 1)
+        for row, text in zip(rows, explanations, strict=True)
+    ]
+    return f"[{', '.join(texts)}]", explanations
+
+
+def _digest(content: dict, lines_text: str) -> str:
+    """Hash of `content` whose "lines" stand-in is `lines_text` (_lines_canonical)."""
+    text = _canonical(content)
+    text = text.replace(_canonical(_LINES), lines_text, 1)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -221,7 +247,9 @@ def _context(*, run: BillingRun, month: Month, subjects) -> _Context:
     )
 
 
-def _draft_fill(invoice: Invoice, *, rows, subject: BillingSubject, ctx) -> bool:
+def _draft_fill(
+    invoice: Invoice, *, rows, lines_text: str, subject: BillingSubject, ctx
+) -> bool:
     """Set a draft's figures and details; False when nothing printed changed."""
     currency = ctx.run.instance.currency
     totals = _totals(rows, currency)
@@ -230,10 +258,10 @@ def _draft_fill(invoice: Invoice, *, rows, subject: BillingSubject, ctx) -> bool
         "subject": [subject.invoice_name, subject.email, subject.address],
         "tax_id": subject.tax_id,
         "issuer": ctx.issuer,
-        "lines": rows,
+        "lines": _LINES,
         "totals": [totals.net, totals.tax, totals.gross, totals.breakdown],
     }
-    digest = _digest(content)
+    digest = _digest(content, lines_text)
     invoice.review_flags = review.review_flags(
         lines=rows,
         gross=totals.gross,
@@ -296,9 +324,12 @@ def _stamped(field) -> bool:
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
-def _rows_insert(model, rows: list[dict]) -> list[int]:
+def _rows_insert(model, rows: list[dict], encoded: dict | None = None) -> list[int]:
     """Insert rows given as {attname: value} (missing fields take their default) and
     return their new primary keys, in order.
+
+    `encoded` maps id() of JSON values of `rows` to their JSON text, to skip encoding
+    them again (the caller keeps them alive, so ids are not reused meanwhile).
 
     On PostgreSQL this is a COPY: Django's bulk_create prepares every value through
     its SQL compiler and sends them as array literals quoted in Python, which made
@@ -314,10 +345,6 @@ def _rows_insert(model, rows: list[dict]) -> list[int]:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     now = timezone.now()
     defaults = {f.attname: now if _stamped(f) else f.get_default() for f in fields}
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(meta.db_table),
-        sql.SQL(", ").join(sql.Identifier(f.column) for f in [meta.pk, *fields]),
-    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) "
@@ -325,11 +352,31 @@ def _rows_insert(model, rows: list[dict]) -> list[int]:
             [meta.db_table, meta.pk.column, len(rows)],
         )
         pks = [pk for (pk,) in cursor.fetchall()]
-        preps = [(f.attname, _copy_prep(f, connection)) for f in fields]
+        columns = [
+            (f.attname, defaults[f.attname], _copy_prep(f, connection, encoded or {}))
+            for f in fields
+        ]
+        as_is = [(name, default) for name, default, prep in columns if prep is None]
+        prepped = [
+            (name, default, prep) for name, default, prep in columns if prep is not None
+        ]
+        # Values in the order of `columns`: as-is ones first, then prepared ones.
+        order = [name for name, _ in as_is] + [name for name, _, _ in prepped]
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(meta.db_table),
+            sql.SQL(", ").join(
+                sql.Identifier(meta.get_field(name).column)
+                for name in [meta.pk.attname, *order]
+            ),
+        )
         with cursor.cursor.copy(statement) as copy:
+            write = copy.write_row
             for pk, row in zip(pks, rows, strict=True):
-                values = defaults | row
-                copy.write_row([pk] + [prep(values[name]) for name, prep in preps])
+                get = row.get
+                values = [pk]
+                values += [get(name, default) for name, default in as_is]
+                values += [prep(get(name, default)) for name, default, prep in prepped]
+                write(values)
     return pks
 
 
@@ -349,18 +396,35 @@ _COPY_AS_IS = {
 }
 
 
-def _copy_prep(field, connection):
-    if field.get_internal_type() in _COPY_AS_IS:
-        return lambda value: value
-    return lambda value: field.get_db_prep_save(value, connection)
+def _copy_prep(field, connection, encoded: dict):
+    """How a field's value becomes a COPY value; None when it is written as it is."""
+    internal = field.get_internal_type()
+    if internal in _COPY_AS_IS:
+        return None
+    if internal == "JSONField" and field.encoder is None:
+        # What Django hands psycopg for such a field, already as text: COPY reads
+        # jsonb from its text form, so no adapter object per value.
+        def json_text(value):
+            if value is None:
+                return None
+            text = encoded.get(id(value))
+            return json.dumps(value) if text is None else text
+
+        return json_text
+    return functools.partial(field.get_db_prep_save, connection=connection)
 
 
 def _invoices_insert(invoices: list[Invoice]) -> None:
     fields = [f for f in Invoice._meta.concrete_fields if not f.primary_key]
+    # pre_save only where it does something (timestamps, files); the other fields
+    # are read as they are, without a method call per field and invoice.
+    saved = [f for f in fields if _stamped(f) or isinstance(f, models.FileField)]
+    plain = [f.attname for f in fields if f not in saved]
     pks = _rows_insert(
         Invoice,
         [
-            {f.attname: f.pre_save(invoice, True) for f in fields}
+            {name: getattr(invoice, name) for name in plain}
+            | {f.attname: f.pre_save(invoice, True) for f in saved}
             for invoice in invoices
         ],
     )
@@ -396,15 +460,20 @@ def _drafts_write(*, ctx: _Context, drafts: list) -> _Written:
             subject_key=subject.key,
         )
         flags = invoice.review_flags
+        lines_text, explanations = _lines_canonical(rows)
         changed = _draft_fill(
-            invoice, rows=rows, subject=ctx.subjects[subject.key], ctx=ctx
+            invoice,
+            rows=rows,
+            lines_text=lines_text,
+            subject=ctx.subjects[subject.key],
+            ctx=ctx,
         )
         if not changed:
             if invoice.review_flags != flags:
                 written.kept.append(invoice)
         else:
             (updated if invoice.pk else new).append(invoice)
-            lines[id(invoice)] = (invoice, rows)
+            lines[id(invoice)] = (invoice, rows, explanations)
         settled.append((invoice, [p.pk for p in corrections]))
     _invoices_insert(new)
     now = timezone.now()
@@ -417,9 +486,15 @@ def _drafts_write(*, ctx: _Context, drafts: list) -> _Written:
         InvoiceLine,
         [
             value
-            for invoice, rows in lines.values()
+            for invoice, rows, _ in lines.values()
             for value in _line_values(invoice, rows)
         ],
+        # The explanations were encoded for the content hash already.
+        encoded={
+            id(row["explanation"]): text
+            for _, rows, explanations in lines.values()
+            for row, text in zip(rows, explanations, strict=True)
+        },
     )
     written.changed = [invoice.pk for invoice in new + updated]
     _settlements_write(settled)

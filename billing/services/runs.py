@@ -8,6 +8,8 @@ its recomputed charges differ, an open RecomputeProposal per shop says by how mu
 why (rule 9).
 """
 
+import contextlib
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -108,6 +110,25 @@ def _run_write(*, run: BillingRun, month: Month, subjects, notes) -> RunOutcome:
     )
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause the cyclic garbage collector for the length of a run.
+
+    A large run allocates hundreds of thousands of short-lived, acyclic objects (line
+    dicts, Decimals, explanations), which reference counting frees; each 700 of them
+    made the collector walk every tracked object, a sixth of the run's time. Cycles
+    left are collected once it runs again. Resumed only by whoever paused it.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def billing_run_execute(*, instance: Instance, month: Month, actor=None) -> BillingRun:
     """Compute `month`'s drafts for `instance` and write them; safe to run again.
 
@@ -117,6 +138,11 @@ def billing_run_execute(*, instance: Instance, month: Month, actor=None) -> Bill
     invoices that are no longer drafts are never touched: their differences become
     recompute proposals (rule 9).
     """
+    with _collector_paused():
+        return _billing_run(instance=instance, month=month, actor=actor)
+
+
+def _billing_run(*, instance: Instance, month: Month, actor) -> BillingRun:
     # The selectors already translate their errors; this also covers any replica
     # access added later, so a failing replica is always a ReplicaError here.
     with replica_errors(instance):
