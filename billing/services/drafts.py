@@ -27,10 +27,10 @@ from ..models import (
 )
 from . import review
 from .compute import SubjectDraft
+from .parties import issuer_default_snapshot, issuer_snapshot
 
 Component = InvoiceLine.Component
 DEFAULT_REVIEW_THRESHOLD = Decimal("0.25")
-DEFAULT_PAYMENT_TERMS_DAYS = 30
 # Keys of a computed line that are not InvoiceLine fields.
 _ROW_ONLY = ("prices_include_tax",)
 
@@ -39,24 +39,8 @@ def _issuer(instance: Instance) -> tuple[dict, Decimal]:
     """The issuer snapshot an invoice prints, and the instance's review threshold."""
     profile = IssuerProfile.objects.filter(instance=instance).first()
     if profile is None:
-        snapshot = {
-            "legal_name": instance.name,
-            "address": "",
-            "tax_id": "",
-            "email": "",
-            "bank_details": "",
-            "payment_terms_days": DEFAULT_PAYMENT_TERMS_DAYS,
-        }
-        return snapshot, DEFAULT_REVIEW_THRESHOLD
-    snapshot = {
-        "legal_name": profile.legal_name,
-        "address": profile.address,
-        "tax_id": profile.tax_id,
-        "email": profile.email,
-        "bank_details": profile.bank_details,
-        "payment_terms_days": profile.payment_terms_days,
-    }
-    return snapshot, profile.review_change_threshold
+        return issuer_default_snapshot(instance), DEFAULT_REVIEW_THRESHOLD
+    return issuer_snapshot(profile), profile.review_change_threshold
 
 
 def _prefill(subject: SubjectDraft) -> dict:

@@ -39,17 +39,16 @@ from ..models import (
     Invoice,
     InvoiceLine,
     InvoiceLineOrder,
-    IssuerProfile,
     NumberSequence,
     RecomputeProposal,
 )
+from .parties import issuer_snapshot_of
 
 logger = logging.getLogger(__name__)
 
 # Who made a change: a signed-in user, or None for the system (tasks, commands).
 Actor = AbstractBaseUser | None
 Status = Invoice.Status
-DEFAULT_PAYMENT_TERMS_DAYS = 30
 # Statuses of an invoice that has a number and may be credited.
 CREDITABLE = (Status.FINALISED, Status.SENT, Status.PAID)
 LINE_ORDER_BATCH = 1000
@@ -105,27 +104,6 @@ def invoice_require_draft(invoice: Invoice) -> None:
             ": a finalised invoice never changes. Issue a credit note, or accept the "
             "difference as a correction on the next invoice."
         )
-
-
-def _issuer_snapshot(instance) -> dict:
-    profile = IssuerProfile.objects.filter(instance=instance).first()
-    if profile is None:
-        return {
-            "legal_name": instance.name,
-            "address": "",
-            "tax_id": "",
-            "email": "",
-            "bank_details": "",
-            "payment_terms_days": DEFAULT_PAYMENT_TERMS_DAYS,
-        }
-    return {
-        "legal_name": profile.legal_name,
-        "address": profile.address,
-        "tax_id": profile.tax_id,
-        "email": profile.email,
-        "bank_details": profile.bank_details,
-        "payment_terms_days": profile.payment_terms_days,
-    }
 
 
 def _subject_freeze(invoice: Invoice) -> None:
@@ -305,7 +283,7 @@ FINALISED_FIELDS = [
 
 
 def _finalised_fields_set(invoice: Invoice, *, issued_on: dt.date) -> None:
-    issuer = _issuer_snapshot(invoice.instance)
+    issuer = issuer_snapshot_of(instance=invoice.instance)
     invoice.status = Status.FINALISED
     invoice.issued_on = issued_on
     invoice.due_on = issued_on + dt.timedelta(days=issuer["payment_terms_days"])
@@ -640,7 +618,7 @@ def _credit_note_create(
         subject_email=invoice.subject_email,
         subject_address=invoice.subject_address,
         subject_tax_id=invoice.subject_tax_id,
-        issuer=_issuer_snapshot(invoice.instance),
+        issuer=issuer_snapshot_of(instance=invoice.instance),
         plan=invoice.plan,
         currency=invoice.currency,
         tax_rate=invoice.tax_rate,

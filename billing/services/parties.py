@@ -33,6 +33,7 @@ ISSUER_FIELDS = (
 )
 # What an invoice prints of its issuer; the rest of the profile is configuration.
 ISSUER_SNAPSHOT_FIELDS = ISSUER_FIELDS[:6]
+DEFAULT_PAYMENT_TERMS_DAYS = 30
 SUBJECT_FIELDS = ("invoice_name", "address", "tax_id", "email")
 
 
@@ -41,9 +42,28 @@ def issuer_snapshot(issuer: IssuerProfile) -> dict[str, Any]:
     return {field: getattr(issuer, field) for field in ISSUER_SNAPSHOT_FIELDS}
 
 
+def issuer_default_snapshot(instance: Instance) -> dict[str, Any]:
+    """What an invoice prints of its issuer while the instance has no issuer profile."""
+    return {
+        **dict.fromkeys(ISSUER_SNAPSHOT_FIELDS, ""),
+        "legal_name": instance.name,
+        "payment_terms_days": DEFAULT_PAYMENT_TERMS_DAYS,
+    }
+
+
+def issuer_snapshot_of(*, instance: Instance) -> dict[str, Any]:
+    """The issuer snapshot of `instance` as it is now, with or without a profile."""
+    profile = IssuerProfile.objects.filter(instance=instance).first()
+    if profile is None:
+        return issuer_default_snapshot(instance)
+    return issuer_snapshot(profile)
+
+
 def issuer_due_on(*, issuer: IssuerProfile | None, issued_on: dt.date) -> dt.date:
     """The due date of an invoice issued on `issued_on` under the payment terms."""
-    days = issuer.payment_terms_days if issuer is not None else 30
+    days = (
+        issuer.payment_terms_days if issuer is not None else DEFAULT_PAYMENT_TERMS_DAYS
+    )
     return issued_on + dt.timedelta(days=days)
 
 

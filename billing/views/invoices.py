@@ -23,7 +23,7 @@ from portal.tenancy import InstanceScopedMixin
 
 from .. import selectors
 from ..forms.lifecycle import FinaliseForm, MarkPaidForm, ReasonForm
-from ..models import Invoice, InvoiceLine, IssuerProfile
+from ..models import Invoice, InvoiceLine
 from ..page_selectors import (
     invoice_history_list,
     invoice_line_get,
@@ -40,6 +40,7 @@ from ..services.lifecycle import (
     invoice_void,
     line_order_fields,
 )
+from ..services.parties import issuer_snapshot_of
 from ..tables import LineOrderTable, review_flags_html
 from .runs import form_errors
 
@@ -135,16 +136,7 @@ def history_rows(events) -> list[dict]:
 
 def issuer_shown(invoice: Invoice, instance) -> dict:
     """The issuer frozen on the invoice; for a draft, the issuer as it is now."""
-    if invoice.issuer:
-        return invoice.issuer
-    profile = IssuerProfile.objects.filter(instance=instance).first()
-    if profile is None:
-        return {"legal_name": instance.name}
-    return {
-        "legal_name": profile.legal_name,
-        "address": profile.address,
-        "tax_id": profile.tax_id,
-    }
+    return invoice.issuer or issuer_snapshot_of(instance=instance)
 
 
 def invoice_actions(invoice: Invoice, *, can_manage: bool) -> dict[str, bool]:
